@@ -19,6 +19,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from layerscope.datasets import DATASETS
 from layerscope.errors import LayerScopeError
 
+METHODS = ("pca", "tsne", "umap")  # projection methods, in panel order
+
 
 class ConfigError(LayerScopeError, ValueError):
     """The config is not valid; the message is one line for the user."""
@@ -144,6 +146,41 @@ def semantic_errors(config: dict) -> list[str]:
             f"config key 'capture.n' = {capture['n']} is larger than the {config['dataset']} "
             f'{capture["split"]} split ({size} images); use at most {size} or "all"'
         )
+    if "projection" in config:
+        n = size if capture["n"] == "all" else min(capture["n"], size)
+        errors += _projection_errors(config, n)
+    return errors
+
+
+def _projection_errors(config: dict, n: int) -> list[str]:
+    errors = []
+    projection, methods = config["projection"], config["projection"]["methods"]
+    tsne, umap = projection["tsne"], projection["umap"]
+    # openTSNE takes 3 x perplexity neighbours; scikit-learn only needs perplexity < n.
+    sklearn = tsne.get("backend") == "sklearn" or tsne.get("preset") == "seed_faithful"
+    most = n - 1 if sklearn else (n - 1) / 3
+    if "tsne" in methods and tsne.get("perplexity", 40) > most:
+        errors.append(
+            f"config key 'projection.tsne.perplexity' = {tsne.get('perplexity', 40)} is too "
+            f"large for a probe set of {n} points; use at most {most:g} or a larger capture.n"
+        )
+    if "umap" in methods and umap.get("n_neighbors", 15) > n - 1:
+        errors.append(
+            f"config key 'projection.umap.n_neighbors' = {umap['n_neighbors']} is too large "
+            f"for a probe set of {n} points; use at most {n - 1}"
+        )
+    align = projection["align_to"]
+    if align != "last" and align not in captured_epochs(config):
+        errors.append(
+            f"config key 'projection.align_to' = {align} is not a captured epoch; choose one "
+            f'of {captured_epochs(config)} or "last"'
+        )
+    for method in projection["init_from_previous"]:
+        if method not in methods:
+            errors.append(
+                f"config key 'projection.init_from_previous' names {method!r}, which is not in "
+                f"projection.methods {methods}; add it there or remove it here"
+            )
     return errors
 
 
@@ -167,3 +204,29 @@ def probe_size(config: dict) -> int:
     """Number of probe samples."""
     n = config["capture"]["n"]
     return DATASETS[config["dataset"]].split_sizes[config["capture"]["split"]] if n == "all" else n
+
+
+def reference_epoch(config: dict) -> int:
+    """The epoch every aligned embedding is aligned to."""
+    align = config["projection"]["align_to"]
+    return captured_epochs(config)[-1] if align == "last" else align
+
+
+def projection_methods(config: dict) -> list[str]:
+    """The configured projection methods, in panel order (pca, tsne, umap)."""
+    return [m for m in METHODS if m in config["projection"]["methods"]]
+
+
+def method_params(config: dict, method: str, schema: dict) -> dict:
+    """The settings to hand to ``projections.project`` for ``method``.
+
+    The schema fills every key with its default, so with a ``preset`` only the keys whose
+    value differs from the schema's default override the preset's values.
+    """
+    section = dict(config["projection"][method])
+    preset = section.pop("preset", None)
+    if preset is None:
+        return section
+    spec = schema["properties"]["projection"]["properties"][method]["properties"]
+    changed = {k: v for k, v in section.items() if v != spec[k]["default"]}
+    return {"preset": preset, **changed}

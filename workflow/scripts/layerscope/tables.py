@@ -263,6 +263,22 @@ def read_projection(path: str | os.PathLike) -> ProjectionTable:
     )
 
 
+def rows_by_sample(
+    values: np.ndarray, sample: np.ndarray, wanted: np.ndarray, source
+) -> np.ndarray:
+    """The rows of ``values`` (keyed by ``sample``) in the order of the ids ``wanted``."""
+    order = np.argsort(sample, kind="stable")
+    at = np.searchsorted(sample, wanted, sorter=order).clip(max=len(sample) - 1)
+    found = order[at]
+    missing = sample[found] != wanted
+    if missing.any():
+        raise TableError(
+            f"{source}: has no row for sample {int(wanted[missing][0])}; its probe set differs "
+            "from this one: delete it and rerun"
+        )
+    return values[found]
+
+
 # -- small summary tables ------------------------------------------------------------------
 
 FRAME_COLUMNS = {
@@ -274,6 +290,22 @@ FRAME_COLUMNS = {
         "test_accuracy",
         "seconds",
         "samples_per_second",
+    ],
+    # One row per score: method is pca, tsne, umap or "representation" (full dimension).
+    "metrics": [
+        "method",
+        "epoch",
+        "layer",
+        "depth",
+        "n",
+        "k",
+        "knn_accuracy",
+        "trustworthiness",
+        "silhouette",
+        "neighborhood_hit",
+        "linear_probe_accuracy",
+        "fit_seconds",
+        "metric_seconds",
     ],
 }
 
