@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shlex
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -40,3 +43,34 @@ def git_commit(folder: str | Path = ".") -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+def _is_snakemake(argv: Sequence[str]) -> bool:
+    heads = [Path(a).name for a in argv[:2]]
+    return "snakemake" in heads or list(argv[1:3]) == ["-m", "snakemake"]
+
+
+def snakemake_command(pid: int | None = None, proc: str | Path = "/proc") -> str | None:
+    """The command line of the Snakemake process this job runs under, or None if unknown.
+
+    Snakemake does not hand its ``sys.argv`` to jobs, so this walks up the process tree in
+    ``/proc`` (Linux) to the nearest ancestor that is ``snakemake`` or ``python -m snakemake``.
+    Local rules always run under the main process, so this finds the command the user typed;
+    None where there is no ``/proc`` (macOS) or no such ancestor (a container).
+    """
+    proc = Path(proc)
+    pid = os.getpid() if pid is None else pid
+    for _ in range(100):
+        try:
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:
+            return None
+        argv = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        if _is_snakemake(argv):
+            return shlex.join(argv)
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces and ")"
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
