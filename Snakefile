@@ -8,16 +8,24 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/capture.smk"
+include: "workflow/rules/project.smk"
+include: "workflow/rules/plot.smk"
+include: "workflow/rules/report.smk"
 
 
 localrules:
     all,
     prepare_dataset,
     summarize_training,
+    collect_metrics,
+    build_report,
 
 
 # Everything the config asks for.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,41 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
     return proc
+
+
+def jobs_planned(proc) -> dict[str, int]:
+    """Jobs per rule from the table Snakemake prints for a (dry) run, ``total`` included."""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", proc.stdout, re.M)}
+
+
+def make_workdir(folder: Path, data_root: Path, extra: str = "") -> Path:
+    """A working folder holding tiny.yaml (plus ``extra`` YAML lines) for ``data_root``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.yaml").write_text(TINY_CONFIG.read_text() + f"data_root: {data_root}\n" + extra)
+    return folder
+
+
+def run_tiny(work: Path, *args: str, **kwargs):
+    """Snakemake on ``work``'s tiny.yaml; --configfile goes last as it takes several values."""
+    return snakemake(work, *args, "--configfile", str(work / "tiny.yaml"), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tiny_results(tmp_path_factory) -> Path:
+    """One complete run of the tiny workflow, shared by every test that only reads it.
+
+    Tests that change files work on a copy (:func:`copy_workdir`).
+    """
+    base = tmp_path_factory.mktemp("tiny_results")
+    work = make_workdir(base / "work", write_fake_dataset(base / "data"))
+    run_tiny(work)
+    return work
+
+
+def copy_workdir(work: Path, destination: Path) -> Path:
+    """A copy of a finished working folder (outputs, times and Snakemake's records)."""
+    shutil.copytree(work, destination, symlinks=True)
+    return destination
 
 
 @pytest.fixture

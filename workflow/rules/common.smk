@@ -1,4 +1,5 @@
 # Config validation, wildcard constraints and the functions the rules call.
+import os
 import sys
 from pathlib import Path
 
@@ -7,16 +8,21 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from layerscope import config as lsconfig  # noqa: E402
+from layerscope import report as lsreport  # noqa: E402
 from layerscope.tables import TableError, read_meta  # noqa: E402
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+# umap's and the metrics' numba code is compiled once into this cache, not in every job.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(".numba_cache").resolve()))
+
+
+SCHEMA_DICT = yaml.safe_load(SCHEMA.read_text())
 
 
 def check_config():
     """Stop before any job with one line naming the bad key, its value and what is allowed."""
-    schema = yaml.safe_load(SCHEMA.read_text())
-    config.update(lsconfig.coerce_strings(config, schema))
-    problem = lsconfig.schema_error(config, schema)
+    config.update(lsconfig.coerce_strings(config, SCHEMA_DICT))
+    problem = lsconfig.schema_error(config, SCHEMA_DICT)
     if problem is None:
         validate(config, schema=str(SCHEMA))  # fills in the defaults
         problems = lsconfig.semantic_errors(config)
@@ -46,12 +52,16 @@ check_results_dir()
 
 LAYERS = lsconfig.captured_layers(config)
 EPOCHS = lsconfig.captured_epochs(config)
+METHODS = lsconfig.projection_methods(config)
+PLOT_FORMAT = config["plots"]["format"]
 
 
 wildcard_constraints:
     epoch=r"\d+",
     layer=r"input|logits|[za]\d+",
     split=r"train|test",
+    method=r"pca|tsne|umap",
+    metric="|".join(lsreport.HEATMAP_METRICS),
 
 
 def results(path):
@@ -97,6 +107,95 @@ def activation_tables():
     )
 
 
+def projection_inputs(wildcards):
+    """The layer's activations, and the previous captured epoch's embedding when chained."""
+    inputs = {
+        "activations": results(
+            f"activations/epoch_{wildcards.epoch}/{wildcards.layer}.parquet"
+        )
+    }
+    epoch = int(wildcards.epoch)
+    earlier = [e for e in EPOCHS if e < epoch]
+    if wildcards.method in config["projection"]["init_from_previous"] and earlier:
+        inputs["init"] = results(
+            f"projections/{wildcards.method}/epoch_{earlier[-1]}/{wildcards.layer}.parquet"
+        )
+    return inputs
+
+
+def projection_params(wildcards):
+    """Exactly the settings of this job's method (and the seed), so that changing one
+    method's settings reruns that method's jobs only."""
+    return {
+        "name": wildcards.method,
+        "settings": lsconfig.method_params(config, wildcards.method, SCHEMA_DICT),
+        "seed": config["seed"],
+        "init_from_previous": wildcards.method
+        in config["projection"]["init_from_previous"],
+    }
+
+
+def projection_threads(wildcards):
+    """t-SNE uses two threads; PCA and seeded UMAP run on one."""
+    return 2 if wildcards.method == "tsne" else 1
+
+
+def metric_files():
+    """Every score file: one per projection, one per (epoch, layer) representation."""
+    return [
+        *expand(
+            results("metrics/{method}/epoch_{epoch}/{layer}.json"),
+            method=METHODS,
+            epoch=EPOCHS,
+            layer=LAYERS,
+        ),
+        *expand(
+            results("metrics/representation/epoch_{epoch}/{layer}.json"),
+            epoch=EPOCHS,
+            layer=LAYERS,
+        ),
+    ]
+
+
+def scaling_table():
+    """The t-SNE scaling benchmark's table, or None until benchmarks/bench_tsne.py writes it."""
+    path = Path(results("benchmarks/tsne_scaling.csv"))
+    return str(path) if path.exists() else None
+
+
+def figures():
+    """Every figure of the report, id -> path (see layerscope.report.figure_paths)."""
+    scaling = scaling_table() is not None
+    paths = lsreport.figure_paths(METHODS, EPOCHS, LAYERS, PLOT_FORMAT, scaling)
+    return {key: results(path) for key, path in paths.items()}
+
+
+def report_copies():
+    """The figures copied beside the report; none when it embeds them."""
+    if config["report"]["embed_images"]:
+        return []
+    suffix = f".{PLOT_FORMAT}"
+    return [results(f"report/{lsreport.copy_name(key, suffix)}") for key in figures()]
+
+
+def projection_tables():
+    """Every projection, independent and aligned."""
+    return expand(
+        results("projections/{method}/epoch_{epoch}/{layer}{suffix}.parquet"),
+        method=METHODS,
+        epoch=EPOCHS,
+        layer=LAYERS,
+        suffix=["", ".aligned"],
+    )
+
+
 def get_final_output():
     """The targets of `rule all`, from the config."""
-    return [*training_outputs(), *activation_tables()]
+    return [
+        *training_outputs(),
+        *activation_tables(),
+        *projection_tables(),
+        results("metrics/summary.parquet"),
+        *figures().values(),
+        results("report/index.html"),
+    ]
