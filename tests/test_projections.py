@@ -97,7 +97,7 @@ def test_tsne_sklearn_backend_rejects_what_it_cannot_do(blobs):
     with pytest.raises(ValueError, match="scikit-learn fixes it at 250"):
         project(X, "tsne", {"backend": "sklearn", "early_exaggeration_iter": 100}, seed=0)
     with pytest.raises(ValueError, match="supports only negative_gradient_method='bh'"):
-        project(X, "tsne", {"backend": "sklearn"}, seed=0)
+        project(X, "tsne", {"backend": "sklearn", "negative_gradient_method": "fft"}, seed=0)
 
 
 # -- UMAP ---------------------------------------------------------------------------------------
