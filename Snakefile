@@ -20,6 +20,10 @@ include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
 
 
+onstart:
+    start_jobserver()
+
+
 localrules:
     all,
     prepare_dataset,

@@ -14,6 +14,7 @@ import pytest
 
 from layerscope.datasets import IDX_FILES
 from layerscope.idx import write_idx
+from layerscope.tables import read_projection
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
@@ -56,13 +57,15 @@ def fake_data_root(tmp_path) -> Path:
     return write_fake_dataset(tmp_path / "data")
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900):
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None
+):
     """Run the real workflow (this repository's Snakefile) in ``workdir``."""
     cmd = [
         sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
         "--directory", str(workdir), "--cores", "2", *args,
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
@@ -113,3 +116,21 @@ def tiny_workdir(tmp_path, fake_data_root) -> Path:
     with (work / "tiny.yaml").open("a") as f:
         f.write(f"data_root: {fake_data_root}\n")
     return work
+
+
+def compare_outputs(local, remote):
+    """Every table and checkpoint of the run in ``remote`` equals the one in ``local``."""
+    parquet = sorted(p.relative_to(local) for p in local.rglob("*.parquet"))
+    assert parquet == sorted(p.relative_to(remote) for p in remote.rglob("*.parquet"))
+    for path in parquet:
+        if path.parts[0] == "activations":
+            assert (local / path).read_bytes() == (remote / path).read_bytes(), path
+        elif path.parts[0] == "projections":
+            a, b = read_projection(local / path), read_projection(remote / path)
+            np.testing.assert_array_equal(a.xy, b.xy, err_msg=str(path))
+    import torch  # imported here: most tests never need it
+
+    for ckpt in sorted(local.glob("checkpoints/*.pt")):
+        a = torch.load(ckpt, weights_only=True)["model_state"]
+        b = torch.load(remote / "checkpoints" / ckpt.name, weights_only=True)["model_state"]
+        assert all(torch.equal(a[k], b[k]) for k in a), ckpt.name

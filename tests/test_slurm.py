@@ -12,11 +12,15 @@ import subprocess
 import time
 from collections import Counter
 
-import numpy as np
 import pytest
-from conftest import REPO, jobs_planned, make_workdir, run_tiny, write_fake_dataset
-
-from layerscope import tables
+from conftest import (
+    REPO,
+    compare_outputs,
+    jobs_planned,
+    make_workdir,
+    run_tiny,
+    write_fake_dataset,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
 SLURM_SH = REPO / ".ci" / "slurm.sh"
@@ -75,21 +79,3 @@ def test_tiny_workflow_on_slurm_matches_a_local_run(cluster, tmp_path):
     assert dict(ran) == remote_rules
 
     compare_outputs(local / "results", remote / "results")
-
-
-def compare_outputs(local, remote):
-    """Every table and checkpoint of the SLURM run equals the local one."""
-    parquet = sorted(p.relative_to(local) for p in local.rglob("*.parquet"))
-    assert parquet == sorted(p.relative_to(remote) for p in remote.rglob("*.parquet"))
-    for path in parquet:
-        if path.parts[0] == "activations":
-            assert (local / path).read_bytes() == (remote / path).read_bytes(), path
-        elif path.parts[0] == "projections":
-            a, b = tables.read_projection(local / path), tables.read_projection(remote / path)
-            np.testing.assert_array_equal(a.xy, b.xy, err_msg=str(path))
-    import torch
-
-    for ckpt in sorted(local.glob("checkpoints/*.pt")):
-        a = torch.load(ckpt, weights_only=True)["model_state"]
-        b = torch.load(remote / "checkpoints" / ckpt.name, weights_only=True)["model_state"]
-        assert all(torch.equal(a[k], b[k]) for k in a), ckpt.name

@@ -12,9 +12,10 @@ rule capture_activations:
         results("logs/capture_activations/epoch_{epoch}.log"),
     benchmark:
         results("benchmarks/capture_activations/epoch_{epoch}.tsv")
+    priority: 10
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=20,

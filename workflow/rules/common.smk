@@ -8,12 +8,15 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from layerscope import config as lsconfig  # noqa: E402
+from layerscope import jobserver  # noqa: E402
 from layerscope import report as lsreport  # noqa: E402
 from layerscope.tables import TableError, read_meta  # noqa: E402
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-# umap's and the metrics' numba code is compiled once into this cache, not in every job.
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(".numba_cache").resolve()))
+# umap's and the metrics' numba code is compiled once per installation into this cache, not
+# in every job (numba keys each entry by its source file, so clones and venvs can share it).
+CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_HOME / "layerscope" / "numba"))
 
 
 SCHEMA_DICT = yaml.safe_load(SCHEMA.read_text())
@@ -62,6 +65,13 @@ wildcard_constraints:
     split=r"train|test",
     method=r"pca|tsne|umap",
     metric="|".join(lsreport.HEATMAP_METRICS),
+
+
+def start_jobserver():
+    """Start the preloaded job server of a local run (layerscope.jobserver) while the DAG runs
+    its first jobs; cluster jobs never use it."""
+    if workflow.local_exec:
+        jobserver.start_for_run()
 
 
 def results(path):

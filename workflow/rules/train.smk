@@ -14,6 +14,8 @@ rule train_epoch:
         results("logs/train_epoch/epoch_{epoch}.log"),
     benchmark:
         results("benchmarks/train_epoch/epoch_{epoch}.tsv")
+    # The epoch chain is the run's critical path: start its jobs first.
+    priority: 10
     conda:
         "../../envs/torch.yaml"
     # Batches of 64 gain nothing from a second intra-op thread and lose much when the

@@ -1,5 +1,9 @@
 """Align every epoch's embedding of one (method, layer) onto the reference epoch's."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from layerscope import jobs
 from layerscope.projections import procrustes_align
 from layerscope.tables import read_projection, write_projection

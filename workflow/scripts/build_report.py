@@ -1,5 +1,9 @@
 """Assemble the HTML report: every figure, the metric tables and the run's provenance."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from pathlib import Path
 
 from layerscope import jobs, report

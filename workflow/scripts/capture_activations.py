@@ -1,5 +1,9 @@
 """Run the probe set through one epoch's checkpoint and write one table per layer."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import torch
 
 from layerscope import __version__, jobs

@@ -1,5 +1,9 @@
 """Collect every score file into one table (one row per projection or representation)."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import numpy as np
 import pandas as pd
 

@@ -1,5 +1,9 @@
 """Draw the time of every projection: fit seconds and the whole job's wall seconds."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from layerscope import jobs, plots
 from layerscope.tables import read_frame
 

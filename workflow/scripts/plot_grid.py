@@ -1,5 +1,9 @@
 """Draw one method's aligned embeddings: a row per epoch, a column per layer."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from layerscope import jobs, plots
 from layerscope.files import read_json
 from layerscope.tables import read_projection

@@ -1,5 +1,9 @@
 """Draw one (epoch, layer) in every configured projection method, side by side."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from layerscope import jobs, plots
 from layerscope.files import read_json
 from layerscope.tables import read_projection

@@ -1,5 +1,9 @@
 """Draw loss and accuracy per epoch on both splits."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 from layerscope import jobs, plots
 from layerscope.tables import read_frame
 

@@ -1,5 +1,9 @@
 """Draw the t-SNE scaling benchmark: wall time against the number of points, log-log."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import pandas as pd
 
 from layerscope import jobs, plots

@@ -1,5 +1,9 @@
 """Load a dataset's train and test splits (downloading them if allowed) into Parquet tables."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import numpy as np
 
 from layerscope import jobs

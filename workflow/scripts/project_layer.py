@@ -1,5 +1,9 @@
 """Project one layer's activations at one epoch to 2-D, then score the embedding."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import time
 
 from layerscope import jobs

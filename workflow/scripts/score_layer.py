@@ -1,5 +1,9 @@
 """Score one layer's full-dimensional activations: linear probe and k-NN accuracy."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import time
 
 from layerscope import jobs

@@ -1,5 +1,9 @@
 """Collect every epoch's training metrics into one table."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import pandas as pd
 
 from layerscope import jobs

@@ -1,5 +1,9 @@
 """Train one epoch from the previous epoch's checkpoint (epoch 0: initialise) and evaluate it."""
 
+from layerscope.jobserver import delegate
+
+delegate()  # run in the preloaded job server when there is one (see layerscope.jobserver)
+
 import sys
 
 import numpy as np
