@@ -7,7 +7,9 @@ Part 1, on ``n`` MNIST test images (pixels / 255) and on a trained 256-wide laye
 when missing): wall time, trustworthiness (k=10), 2-D kNN accuracy (k=10) and the speed-up
 against ``sklearn.manifold.TSNE(n_components=2, random_state=seed)`` run side by side in this
 process. Part 2: wall time for growing n (training images beyond the 10,000 test images) of
-scikit-learn's default t-SNE, ours with each backend (openTSNE, scikit-learn) and PCA. Every
+scikit-learn's default t-SNE, ours with each backend (openTSNE, scikit-learn) and PCA, also
+written to ``--csv`` (results/benchmarks/tsne_scaling.csv), which the workflow then draws as the
+report's t-SNE scaling figure. Every
 method gets the same thread count: ``--threads`` for BLAS/OpenMP pools and ``n_jobs`` (seeded
 UMAP still optimises on one thread, as umap-learn forces). UMAP's numba code is compiled
 before timing (see bench_umap_startup.py for start-up cost). On a busy machine compare ratios,
@@ -131,6 +133,9 @@ def scaling(args) -> None:
         "| LayerScope t-SNE, backend sklearn | PCA |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|")
+    # The table the workflow's t-SNE scaling figure draws (rows added as each n finishes).
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    args.csv.write_text("method,backend,n,seconds\n")
     for n in sizes:
         split = "test" if n <= 10000 else "train"
         X, _ = mnist(args.data_root, split, n)
@@ -143,7 +148,15 @@ def scaling(args) -> None:
             f"| {t_pca:.2f} |",
             flush=True,
         )
-    print()
+        with args.csv.open("a") as table:
+            for method, backend, seconds in (
+                ("tsne", "scikit-learn defaults", t_sk),
+                ("tsne", "opentsne", t_us),
+                ("tsne", "sklearn", t_bh),
+                ("pca", "pca", t_pca),
+            ):
+                table.write(f"{method},{backend},{n},{seconds:.4f}\n")
+    print(f"wrote {args.csv}: the report's t-SNE scaling figure (snakemake draws it next run)\n")
 
 
 def warm_up(threads: int) -> None:
@@ -164,6 +177,10 @@ def main(argv=None) -> None:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT, help="holds MNIST/raw")
     parser.add_argument("--activations", type=Path, default=DEFAULT_LAYER)
     parser.add_argument("--skip-scaling", action="store_true", help="part 1 only")
+    parser.add_argument(
+        "--csv", type=Path, default=REPO / "results" / "benchmarks" / "tsne_scaling.csv",
+        help="where part 2 writes its table (the report's t-SNE scaling figure reads it)",
+    )  # fmt: skip
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per timing, the fastest counts (noisy hosts)"
     )

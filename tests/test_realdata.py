@@ -42,3 +42,31 @@ def test_one_epoch_on_real_mnist_learns():
     train_epoch(model, make_optimizer(model, cfg), x, y, cfg, 1)
     _, accuracy = evaluate(model, torch.from_numpy(test.images), torch.from_numpy(test.labels))
     assert accuracy > 0.93
+
+
+@pytest.mark.e2e
+def test_the_tsne_benchmark_writes_the_table_the_scaling_figure_draws(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+    from conftest import REPO
+
+    from layerscope import plots
+
+    table = tmp_path / "tsne_scaling.csv"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_tsne.py"), "--quick",
+         "--data-root", str(ROOT), "--activations", str(tmp_path / "none.parquet"),
+         "--csv", str(table)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "speed-up vs sklearn" in proc.stdout and "| 2000 | test |" in proc.stdout
+    scaling = pd.read_csv(table)
+    assert sorted(scaling.n.unique()) == [500, 1000, 2000]
+    assert set(zip(scaling.method, scaling.backend, strict=True)) == {
+        ("tsne", "scikit-learn defaults"), ("tsne", "opentsne"), ("tsne", "sklearn"), ("pca", "pca"),
+    }  # fmt: skip
+    assert (scaling.seconds > 0).all()
+    plots.scaling_figure(scaling)  # the workflow's figure accepts it
