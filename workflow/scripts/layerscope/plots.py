@@ -35,23 +35,12 @@ from layerscope.files import atomic_path
 from layerscope.report import (
     METHOD_LABELS,
     METRIC_LABELS,
+    PALETTE,
     layer_rank,
     neighbours,
 )
 from layerscope.tables import ProjectionTable
 
-PALETTE = (
-    "#3f90da",
-    "#ffa90e",
-    "#bd1f01",
-    "#94a4a2",
-    "#832db6",
-    "#a96b59",
-    "#e76300",
-    "#b9ac70",
-    "#717581",
-    "#92dadd",
-)
 # Methods keep one colour in every figure that compares them.
 METHOD_COLORS = {
     "pca": PALETTE[0],

@@ -33,6 +33,20 @@ from layerscope.datasets import DATASETS
 from layerscope.files import atomic_path
 
 # The names figures and report share (plots imports them from here: this module stays light).
+# Class colours of every figure and of the report's key: matplotlib's petroff10, a 10-colour
+# palette chosen to stay distinct under colour-vision deficiencies.
+PALETTE = (
+    "#3f90da",
+    "#ffa90e",
+    "#bd1f01",
+    "#94a4a2",
+    "#832db6",
+    "#a96b59",
+    "#e76300",
+    "#b9ac70",
+    "#717581",
+    "#92dadd",
+)
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "representation": "full-dim."}
 HEATMAP_METRICS = (
     "knn_accuracy",
@@ -480,6 +494,9 @@ section{background:var(--card);border:1px solid var(--line);border-radius:12px;
 padding:1.2rem 1.6rem;margin:1.4rem 0;scroll-margin-top:3.5rem}
 h2{margin:.2rem 0 .8rem;font-size:1.5rem}h3{margin:1.4rem 0 .5rem;font-size:1.15rem}
 .lead{color:var(--muted);margin-top:0}
+ul.classes{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;margin:.2rem 0 .8rem}
+ul.classes li{display:flex;align-items:center;gap:.35rem}
+ul.classes .swatch{width:.85rem;height:.85rem;border-radius:50%;display:inline-block}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:.8rem;
 margin:.4rem 0 1rem}
 .card{border:1px solid var(--line);border-radius:10px;padding:.7rem 1rem;background:#fafbfc}
@@ -555,6 +572,18 @@ class _ConfigDumper(yaml.SafeDumper):
 _ConfigDumper.add_representer(
     list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, True)
 )
+
+
+def _class_key(class_names: Sequence[str]) -> str:
+    """The colour of each class, as the figures draw it; a tooltip names class and label."""
+    if not class_names:
+        return ""
+    items = "".join(
+        f'<li title="label {i}: {esc(name)}"><span class="swatch" '
+        f'style="background:{PALETTE[i % len(PALETTE)]}"></span>{esc(name)}</li>'
+        for i, name in enumerate(class_names)
+    )
+    return f'<ul class="classes" aria-label="class colours">{items}</ul>'
 
 
 def render(
@@ -711,6 +740,7 @@ accuracy of a logistic regression on the full activations.</p>
 <p class="lead">Each image of the probe set is one dot, coloured by its true class. Choose an
 epoch and a layer ({esc(names)} side by side); with a control focused, the arrow keys step
 through its values.</p>
+{_class_key(dataset.class_names if dataset else ())}
 {pairs_html}
 <h3>Every layer at every epoch</h3>
 {grids_html}
