@@ -21,7 +21,7 @@ include: "workflow/rules/report.smk"
 
 
 onstart:
-    start_jobserver()
+    on_start()
 
 
 localrules:

@@ -9,6 +9,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from layerscope import config as lsconfig  # noqa: E402
 from layerscope import jobserver  # noqa: E402
+from layerscope import warmup  # noqa: E402
 from layerscope import report as lsreport  # noqa: E402
 from layerscope.tables import TableError, read_meta  # noqa: E402
 
@@ -67,11 +68,13 @@ wildcard_constraints:
     metric="|".join(lsreport.HEATMAP_METRICS),
 
 
-def start_jobserver():
-    """Start the preloaded job server of a local run (layerscope.jobserver) while the DAG runs
-    its first jobs; cluster jobs never use it."""
-    if workflow.local_exec:
+def on_start():
+    """A local run starts its preloaded job server (layerscope.jobserver) and, on a new
+    installation, fills numba's cache in the background (layerscope.warmup) while its first
+    jobs run; cluster jobs use neither."""
+    if workflow.local_exec and not workflow.dryrun:
         jobserver.start_for_run()
+        warmup.start()
 
 
 def results(path):
