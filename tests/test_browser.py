@@ -176,3 +176,22 @@ def test_deep_links_open_a_figure(browser, page_file):
     assert watch.page.evaluate("location.hash") == "#pair=0/logits"
     assert watch.errors == []
     watch.close()
+
+
+@pytest.mark.e2e
+def test_the_workflows_own_report_loads_whole_from_disk(browser, tiny_results, tmp_path):
+    """The report the tiny workflow run wrote, copied elsewhere (it must not point outside
+    its folder), opened from disk: every figure loads, no error, nothing from the network."""
+    folder = shutil.copytree(tiny_results / "results" / "report", tmp_path / "moved")
+    watch = Watch(browser)
+    watch.page.goto((folder / "index.html").as_uri(), wait_until="load")
+    images = watch.page.evaluate(
+        "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+    )
+    figures = list((tiny_results / "results" / "plots").rglob("*.png"))
+    assert len(images) == len(figures) > 20
+    assert [src for src, done, width in images if not (done and width > 0)] == []
+    assert watch.errors == [] and watch.dialogs == [] and watch.network == []
+    assert watch.page.title() == "tiny test run · LayerScope report"
+    save_screenshot(watch, tmp_path, "workflow-report.png", full_page=True)
+    watch.close()
