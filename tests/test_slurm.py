@@ -1,8 +1,8 @@
 """The tiny workflow through `--profile profiles/slurm` on a real SLURM (.ci/slurm.sh).
 
 The test starts the single-node cluster of .ci/slurm.sh (unless one is already up), runs the
-tiny config with the slurm executor, checks with sacct that every non-local job ran as a SLURM
-job and completed, compares the outputs with a local run of the same config, and stops the
+tiny config with the slurm executor, checks with sacct and SLURM's job logs that every non-local
+job ran inside a SLURM job (alone, or in a group of short jobs) and completed, compares the outputs with a local run of the same config, and stops the
 daemons it started. It skips, with the reason, where SLURM is not installed or cannot start.
 """
 
@@ -68,14 +68,33 @@ def test_tiny_workflow_on_slurm_matches_a_local_run(cluster, tmp_path):
         ["sacct", "-X", "-P", "-n", "-S", since, "-o", "JobID,Comment,State,ExitCode"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    ran = Counter()
+    # A job's comment is rule_<rule>[_wildcards_<values>], a group job's rule_<group>_<rules>.
+    slurm_jobs = {}
     for line in sacct.splitlines():
         job_id, comment, state, exit_code = line.split("|")
-        rule = re.match(r"rule_(\w+?)_wildcards|rule_(\w+)$", comment)
-        assert rule, f"SLURM job {job_id} has no rule comment: {line}"
+        assert comment.startswith("rule_"), f"SLURM job {job_id} has no rule comment: {line}"
         assert (state, exit_code) == ("COMPLETED", "0:0"), line
-        ran[rule[1] or rule[2]] += 1
+        slurm_jobs[job_id] = comment
+
+    # What ran inside each SLURM job, from its log (the test profile keeps them all): one
+    # job, or the several jobs of a group (profiles/slurm groups projections, scores and
+    # figures). Logs: rule_<rule>/<wildcards>/<id>.log or group_<group>_<rules>/<id>.log.
+    ran, groups = Counter(), Counter()
+    root = remote / ".snakemake" / "slurm_logs"
+    logs = sorted(root.rglob("*.log"))
+    assert sorted(p.stem for p in logs) == sorted(slurm_jobs), "one log per SLURM job"
+    for log in logs:
+        inside = re.findall(r"^localrule (\w+):$", log.read_text(), re.M)
+        assert inside, f"{log} ran no job"
+        ran.update(inside)
+        top = log.relative_to(root).parts[0]
+        if top.startswith("group_"):
+            groups[top.removeprefix("group_").split("_")[0]] += 1
     remote_rules = {rule: n for rule, n in expected.items() if rule not in local_rules()}
     assert dict(ran) == remote_rules
+    # Grouping put the many short jobs into fewer SLURM jobs.
+    assert set(groups) == {"analysis", "figures"}, groups
+    assert len(slurm_jobs) < sum(remote_rules.values())
+    print(f"{sum(remote_rules.values())} jobs ran in {len(slurm_jobs)} SLURM jobs: {groups}")
 
     compare_outputs(local / "results", remote / "results")
