@@ -6,7 +6,13 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+# This workflow's own library comes first, here and in every job (Snakemake appends a
+# script's folder to sys.path, after an installed copy that may belong to another clone).
+LIBRARY = str(Path(workflow.basedir) / "workflow" / "scripts")
+sys.path.insert(0, LIBRARY)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [LIBRARY, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p != LIBRARY)]
+).rstrip(os.pathsep)
 from layerscope import config as lsconfig  # noqa: E402
 from layerscope import jobserver  # noqa: E402
 from layerscope import warmup  # noqa: E402
@@ -72,9 +78,8 @@ def on_start():
     """A local run starts its preloaded job server (layerscope.jobserver) and, on a new
     installation, fills numba's cache in the background (layerscope.warmup) while its first
     jobs run; cluster jobs use neither."""
-    if workflow.local_exec and not workflow.dryrun:
-        jobserver.start_for_run()
-        warmup.start()
+    if workflow.local_exec and not workflow.dryrun and not jobserver.start_for_run():
+        warmup.start()  # without a server (which starts it itself, after its imports)
 
 
 def results(path):

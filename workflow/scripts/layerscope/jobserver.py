@@ -44,39 +44,42 @@ from pathlib import Path
 
 ENV_SWITCH = "LAYERSCOPE_JOBSERVER"
 IDLE_SECONDS = 600
-# Imported once by the server; a job's own imports then cost nothing.
+# How long a job waits for a starting server before it runs by itself.
+START_WAIT_SECONDS = 180
+# Imported once by the server before it serves (2 to 4 s; on a new installation umap's import
+# compiles pynndescent for about 15 s, once, where every early job would otherwise compile it).
 PRELOAD = (
     "numpy",
-    "pandas",
-    "pyarrow.parquet",
-    "scipy.linalg",
     "yaml",
+    "pyarrow.parquet",
+    "pandas",
+    "tqdm",
+    "torch",
+    "torch._inductor.config",  # what torch.use_deterministic_algorithms imports: 0.95 s
+    "snakemake.script",
+    "layerscope.tables",
+    "layerscope.train",
+    "layerscope.capture",
+    "layerscope.jobs",
+    "scipy.linalg",
     "jsonschema",
     "threadpoolctl",
-    "tqdm",
     "PIL.Image",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_agg",
     "sklearn.decomposition",
     "sklearn.neighbors",
     "sklearn.linear_model",
     "sklearn.model_selection",
     "sklearn.preprocessing",
     "sklearn.pipeline",
-    "numba",
-    "openTSNE",
-    "umap",
-    "torch",
-    "torch._inductor.config",  # what torch.use_deterministic_algorithms imports: 0.95 s
-    "snakemake.script",
-    "layerscope.tables",
-    "layerscope.metrics",
-    "layerscope.projections",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
     "layerscope.plots",
     "layerscope.report",
-    "layerscope.train",
-    "layerscope.capture",
-    "layerscope.jobs",
+    "numba",
+    "openTSNE",
+    "layerscope.metrics",
+    "layerscope.projections",
+    "umap",
 )
 _HEADER = struct.Struct("!I")
 _served = False  # True inside a fork of the server: the job runs right here
@@ -97,11 +100,8 @@ def delegate() -> None:
     owner = run_owner()
     if owner is None:
         return
-    address = _address(owner)
-    try:
-        sock = _connect(address)
-    except OSError:
-        _start_server(address, owner)
+    sock = _connect_waiting(_address(owner), owner)
+    if sock is None:
         return
     with sock:
         status = _hand_over(sock)
@@ -133,10 +133,34 @@ def _address(owner: int) -> str:
     return f"\0layerscope-jobserver-{os.getuid()}-{owner}-{hashlib.sha1(where).hexdigest()[:12]}"
 
 
-def start_for_run() -> None:
-    """Start the server of this (main, local) Snakemake process, so it is ready early."""
-    if sys.platform == "linux" and os.environ.get(ENV_SWITCH, "1") != "0":
-        _start_server(_address(os.getpid()), os.getpid())
+def start_for_run() -> bool:
+    """Start the server of this (main, local) Snakemake process, so it is ready early;
+    whether one will serve the run."""
+    if sys.platform != "linux" or os.environ.get(ENV_SWITCH, "1") == "0":
+        return False
+    _start_server(_address(os.getpid()), os.getpid())
+    return True
+
+
+def _connect_waiting(address: str, owner: int) -> socket.socket | None:
+    """A connection to the run's server, waiting while one is starting (its imports take 2 to
+    4 s, which the job would spend importing too; on a new installation numba compiles, and
+    one process doing that beats every early job doing it). None: run the job here."""
+    deadline = time.monotonic() + START_WAIT_SECONDS
+    started = None
+    while time.monotonic() < deadline:
+        try:
+            return _connect(address)
+        except OSError:
+            pass
+        if not _starting(address):
+            if started is None:
+                _start_server(address, owner)
+                started = time.monotonic()
+            elif time.monotonic() - started > 10:
+                return None  # the server did not come up: run here
+        time.sleep(0.05)
+    return None
 
 
 def _snakemake_ancestor(pid: int) -> tuple[int, list[str]] | None:
@@ -166,19 +190,25 @@ def _connect(address: str) -> socket.socket:
     return sock
 
 
-def _start_server(address: str, owner: int) -> None:
-    """Start a server unless one is already starting (it holds the ``.lock`` name)."""
+def _starting(address: str) -> bool:
+    """Whether a server holds the run's ``.lock`` name (it is starting, or serves)."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.setblocking(False)  # a full backlog must not make this job wait
     try:
         probe.connect(address + ".lock")
-        return  # a server is starting: this job runs here
+        return True
     except BlockingIOError:
-        return  # likewise, and busy
+        return True  # held, and busy
     except OSError:
-        pass  # nobody holds the name: start one
+        return False  # nobody holds the name
     finally:
         probe.close()
+
+
+def _start_server(address: str, owner: int) -> None:
+    """Start a server unless one is already starting (it holds the ``.lock`` name)."""
+    if _starting(address):
+        return
     scripts = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([scripts, os.environ.get("PYTHONPATH", "")])}
     log = Path(".snakemake") / "layerscope-jobserver.log"
@@ -254,19 +284,31 @@ def serve(address: str, owner: int) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(lock, selectors.EVENT_READ)  # drain the probes of starting jobs
+    helper = _fork_warmup([listener, lock, selector])
+    # A child's exit wakes the loop at once (through a pipe), so its job ends without delay.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector.register(wake_r, selectors.EVENT_READ)
     children: dict[int, socket.socket] = {}
     started: dict[int, tuple[str, float]] = {}
     print(f"serving the Snakemake run of pid {owner} (imports took {time.monotonic() - t0:.1f} s)")
     sys.stdout.flush()
     last_work = time.monotonic()
     while True:
-        for key, _ in selector.select(timeout=0.2):
-            if key.fileobj is lock:
+        for key, _ in selector.select(timeout=1.0):
+            if key.fileobj == wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_r, 512)
+            elif key.fileobj is lock:
                 lock.accept()[0].close()
             elif key.fileobj is listener:
                 conn, _ = listener.accept()
                 # The fork keeps none of the server's sockets but the job's own streams.
                 inherited = [listener, lock, selector, *children.values()]
+                inherited += [_Fd(wake_r), _Fd(wake_w)]
                 pid, script = _fork_job(conn, inherited)
                 if pid is not None:
                     children[pid] = conn
@@ -276,10 +318,13 @@ def serve(address: str, owner: int) -> None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(key.data, signal.SIGKILL)
         for pid, status in _reaped():
+            if pid == helper:
+                print(f"numba warm-up {pid}: exit {status}")
+                sys.stdout.flush()
             conn = children.pop(pid, None)
             if conn is not None:
-                script, t0 = started.pop(pid)
-                print(f"job {pid} {script}: exit {status} after {time.monotonic() - t0:.2f} s")
+                script, began = started.pop(pid)
+                print(f"job {pid} {script}: exit {status} after {time.monotonic() - began:.2f} s")
                 sys.stdout.flush()
                 selector.unregister(conn)
                 with contextlib.suppress(OSError):
@@ -290,6 +335,45 @@ def serve(address: str, owner: int) -> None:
             continue
         if not _alive(owner) or time.monotonic() - last_work > IDLE_SECONDS:
             return
+
+
+class _Fd:
+    """A bare file descriptor that a fork closes like a socket."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _fork_warmup(inherited: list) -> int | None:
+    """Fill numba's cache (layerscope.warmup) in a fork at the lowest priority, when this
+    installation's is empty: the compiled code then loads in every later job."""
+    from layerscope import warmup
+
+    if not warmup.needed():
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for thing in inherited:
+            thing.close()
+        status = 0
+        try:
+            os.nice(19)
+            warmup.main()
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return pid
 
 
 def _fork_job(conn: socket.socket, inherited: list) -> tuple[int | None, str]:
@@ -304,6 +388,8 @@ def _fork_job(conn: socket.socket, inherited: list) -> tuple[int | None, str]:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
+        signal.set_wakeup_fd(-1)  # before its pipe closes: the fork's signals are its own
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for thing in (*inherited, conn):
             thing.close()
         os._exit(_run_job(request, fds))

@@ -494,7 +494,8 @@ section{background:var(--card);border:1px solid var(--line);border-radius:12px;
 padding:1.2rem 1.6rem;margin:1.4rem 0;scroll-margin-top:3.5rem}
 h2{margin:.2rem 0 .8rem;font-size:1.5rem}h3{margin:1.4rem 0 .5rem;font-size:1.15rem}
 .lead{color:var(--muted);margin-top:0}
-ul.classes{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;margin:.2rem 0 .8rem}
+ul.classes{display:flex;flex-wrap:wrap;gap:.3rem 1rem;list-style:none;padding:0;
+margin:.2rem 0 .8rem}
 ul.classes li{display:flex;align-items:center;gap:.35rem}
 ul.classes .swatch{width:.85rem;height:.85rem;border-radius:50%;display:inline-block}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:.8rem;

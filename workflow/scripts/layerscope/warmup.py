@@ -3,11 +3,13 @@
 umap-learn's and the scores' numba functions are compiled the first time a job calls them and
 then cached on disk (``NUMBA_CACHE_DIR``), so only the first jobs after an installation pay for
 compiling: 20 to 40 s each, and on a fresh machine the first few UMAP and score jobs start
-together and each compiles the same code. A local run therefore starts this warm-up at its
-beginning, at the lowest CPU priority, while the epochs train one after another and a core is
-free: it runs a tiny UMAP projection and every score once, which compiles what the jobs will
-load. It does nothing when a marker says this installation's cache is already filled, and it
-never affects results (a job that starts before it ends compiles for itself, as without it).
+together and each compiles the same code. So at the beginning of a local run, on a new
+installation, the job server (layerscope.jobserver) runs this warm-up in a fork of itself once
+its imports are done (or the run starts it as a process, when the server is off), at the lowest
+CPU priority, while the epochs train one after another and a core is free: it runs a tiny UMAP
+projection and every score once, which compiles what the jobs will load. It does nothing when
+a marker says this installation's cache is already filled, and it never affects results (a job
+that starts before it ends compiles for itself, as without it).
 
     python -m layerscope.warmup        # what the workflow starts; safe to run by hand
 """
@@ -44,12 +46,18 @@ def marker(folder: Path) -> Path:
     return folder / f"layerscope-warm-{key.hexdigest()[:16]}"
 
 
+def needed() -> bool:
+    """Whether there is a cache folder and this installation's code is not known to be in it."""
+    folder = cache_dir()
+    return folder is not None and not marker(folder).exists()
+
+
 def start() -> bool:
     """Start the warm-up in the background unless the cache is known to be warm; whether it
-    started."""
-    folder = cache_dir()
-    if folder is None or marker(folder).exists():
+    started. (The job server runs it in a fork of itself instead, after its imports.)"""
+    if not needed():
         return False
+    folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     scripts = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([scripts, os.environ.get("PYTHONPATH", "")])}
