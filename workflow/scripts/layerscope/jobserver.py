@@ -209,20 +209,24 @@ def _start_server(address: str, owner: int) -> None:
     """Start a server unless one is already starting (it holds the ``.lock`` name)."""
     if _starting(address):
         return
+    spawn_module(["layerscope.jobserver", address.lstrip("\0"), str(owner)], "jobserver")
+
+
+def spawn_module(args: list[str], name: str, niceness: int = 0) -> None:
+    """Run ``python -m <args>`` in the background, detached from the job (own session, no
+    inherited descriptors), with this library importable and its output appended to
+    ``.snakemake/layerscope-<name>.log``."""
     scripts = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([scripts, os.environ.get("PYTHONPATH", "")])}
-    log = Path(".snakemake") / "layerscope-jobserver.log"
+    log = Path(".snakemake") / f"layerscope-{name}.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("a") as stream:
         subprocess.Popen(
-            [sys.executable, "-m", "layerscope.jobserver", address.lstrip("\0"), str(owner)],
-            stdin=subprocess.DEVNULL,
-            stdout=stream,
-            stderr=stream,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-        )
+            [sys.executable, "-m", *args],
+            stdin=subprocess.DEVNULL, stdout=stream, stderr=stream,
+            start_new_session=True, env=env, close_fds=True,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+        )  # fmt: skip
 
 
 def _hand_over(sock: socket.socket) -> int | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import subprocess
 import sys
 import time
 from importlib import metadata
@@ -59,17 +58,9 @@ def start() -> bool:
         return False
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    scripts = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([scripts, os.environ.get("PYTHONPATH", "")])}
-    log = Path(".snakemake") / "layerscope-warmup.log"
-    log.parent.mkdir(exist_ok=True)
-    with log.open("a") as stream:
-        subprocess.Popen(
-            [sys.executable, "-m", "layerscope.warmup"],
-            stdin=subprocess.DEVNULL, stdout=stream, stderr=stream,
-            start_new_session=True, env=env, close_fds=True,
-            preexec_fn=lambda: os.nice(19),  # only what the jobs leave idle
-        )  # fmt: skip
+    from layerscope.jobserver import spawn_module
+
+    spawn_module(["layerscope.warmup"], "warmup", niceness=19)  # only what the jobs leave idle
     return True
 
 
