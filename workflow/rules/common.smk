@@ -10,9 +10,12 @@ from snakemake.utils import validate
 # script's folder to sys.path, after an installed copy that may belong to another clone).
 LIBRARY = str(Path(workflow.basedir) / "workflow" / "scripts")
 sys.path.insert(0, LIBRARY)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [LIBRARY, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p != LIBRARY)]
-).rstrip(os.pathsep)
+OTHER_PATHS = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [LIBRARY, *(p for p in OTHER_PATHS if p and p != LIBRARY)]
+    )
+)
 from layerscope import config as lsconfig  # noqa: E402
 from layerscope import jobserver  # noqa: E402
 from layerscope import warmup  # noqa: E402
