@@ -46,6 +46,7 @@ def test_every_schema_property_has_description_and_default():
         ({"capture": {"epochs": [-1]}}, "config key 'capture.epochs[0]' = -1 is not allowed: it must be >= 0"),
         ({"model": {"hidden": []}}, "config key 'model.hidden' = [] is not allowed: the list must not be empty"),
         ({"colour": "red"}, "config key 'colour' is unknown; allowed here: run_name, dataset"),
+        ({"projection": {"methods": ["pca", "tsnee"]}}, "config key 'projection.methods[1]' = 'tsnee' is not allowed: choose one of pca, tsne, umap"),
     ],
 )  # fmt: skip
 def test_schema_errors_are_one_line(change, expected):
@@ -66,6 +67,7 @@ def test_schema_errors_are_one_line(change, expected):
         ({"capture": {"epochs": [0, 12]}}, "config key 'capture.epochs' = 12 is beyond the trained range 0..10 (train.epochs)"),
         ({"capture": {"n": 10001}}, "config key 'capture.n' = 10001 is larger than the mnist test split (10000 images)"),
         ({"dataset": "digits", "capture": {"n": 600}}, "config key 'capture.n' = 600 is larger than the digits test split (540 images)"),
+        ({"capture": {"n": 100}}, "config key 'projection.tsne.perplexity' = 40 is too large for a probe set of 100 points; use at most 33 or a larger capture.n"),
     ],
 )  # fmt: skip
 def test_semantic_errors(change, expected):
