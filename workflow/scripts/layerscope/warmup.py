@@ -56,8 +56,6 @@ def start() -> bool:
     started. (The job server runs it in a fork of itself instead, after its imports.)"""
     if not needed():
         return False
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     from layerscope.jobserver import spawn_module
 
     spawn_module(["layerscope.warmup"], "warmup", niceness=19)  # only what the jobs leave idle
@@ -82,6 +80,7 @@ def main() -> None:
         xy = project(X, "umap", {"n_epochs": 10}, seed=0, n_jobs=1)[0]
         projection_metrics(X, xy, labels, 10)
         representation_metrics(X, labels, 0, 10)
+    folder.mkdir(parents=True, exist_ok=True)
     marker(folder).touch()
     print(f"numba cache {folder} filled in {time.perf_counter() - started:.1f} s", flush=True)
 
